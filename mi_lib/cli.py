@@ -1,0 +1,79 @@
+"""Command line: ``python -m mi_lib reproduce`` prints Table I beside the paper."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .data import SOURCES
+from .paper import paper_row
+from .profiles import PROFILES
+
+COLUMNS = ("accuracy", "logit_distortion", "prob_distortion", "mse")
+
+
+def _fmt(value, column):
+    if value is None:
+        return "-"
+    return f"{100 * value:.2f}%" if column == "accuracy" else f"{value:.4f}"
+
+
+def format_table(results: dict) -> str:
+    """Table I rows of ``results`` with the paper's MNIST values beside them."""
+    head = (f"{'defense':<14}{'accuracy':>10}{'logit dist.':>13}{'prob dist.':>12}"
+            f"{'MSE':>9}   | paper: {'acc.':>7}{'dist.':>8}{'MSE':>8}")
+    lines = [f"Table I — {results['profile']} profile, data: {results['dataset']} "
+             f"(seed {results['seed']})", head, "-" * len(head)]
+    for row in results["rows"]:
+        ours = "".join(f"{_fmt(row[c], c):>{w}}" for c, w in zip(COLUMNS, (10, 13, 12, 9)))
+        paper = paper_row("mnist", row["defense"]) or {}
+        theirs = "".join(f"{_fmt(paper.get(c), c):>{w}}" for c, w in
+                         zip(("accuracy", "logit_distortion", "mse"), (7, 8, 8)))
+        lines.append(f"{row['defense']:<14}{ours}   |        {theirs}")
+    ref = results["references"]
+    lines += ["", f"reference MSE: label-only attacker {ref['label_only_mse']:.4f}, "
+              f"mean auxiliary image {ref['mean_image_mse']:.4f}"]
+    if results["profile"] != "paper":
+        lines.append("(quick-profile numbers: small data and short training; the "
+                     "paper's values are for full MNIST)")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m mi_lib",
+                                     description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    rep = sub.add_parser("reproduce", help="train or load the models, run the "
+                         "defenses, print Table I and write results.json")
+    rep.add_argument("--profile", choices=sorted(PROFILES), default=None,
+                     help="quick (CPU, minutes; default) or paper (GPU, full data); "
+                     "default from $MI_PROFILE")
+    rep.add_argument("--data", choices=SOURCES, default=None,
+                     help="digit source (default: the profile's)")
+    rep.add_argument("--seed", type=int, default=0)
+    rep.add_argument("--out", default="results", help="output folder")
+    rep.add_argument("--cache", default=None,
+                     help="model cache folder (default $MI_CACHE_DIR or .mi_cache)")
+    rep.add_argument("--data-root", default=None,
+                     help="folder with full data sets (default $MI_DATA_ROOT)")
+    rep.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        format="%(message)s")
+    from .experiments import reproduce
+
+    try:
+        results = reproduce(args.profile, args.data, args.seed, args.out, args.cache,
+                            progress=not args.quiet, data_root=args.data_root)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(format_table(results))
+    print(f"\nwrote {args.out}/results.json and {args.out}/reconstructions.png "
+          f"in {results['wall_seconds']:.1f} s")
+    return 0
