@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--seed", type=int, default=0)
     rep.add_argument("--out", default="results", help="output folder")
     rep.add_argument("--cache", default=None,
-                     help="model cache folder (default $MI_CACHE_DIR or .mi_cache)")
+                     help="model cache folder (default $MI_CACHE_DIR or ~/.cache/mi_lib/models)")
     rep.add_argument("--data-root", default=None,
                      help="folder with full data sets (default $MI_DATA_ROOT)")
     rep.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -62,25 +62,25 @@ def _margin(c: torch.Tensor) -> torch.Tensor:
 
 
 def label_modifier(c: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
-    """Add ``m_l = ReLU(max_j c_j - c_l) + margin`` to entry ``l = label`` when needed.
+    """Add ``m_l = ReLU(max_j c_j - c_l + margin)`` to entry ``l = label``.
 
     The paper's modifier brings ``c_l`` level with the maximum; we add a tiny
     margin so that the original label wins ties as well, whatever the sign and
-    size of the logits.
+    size of the logits, and stays on top after ``softmax`` rounds the released
+    probabilities.
 
     Args:
         c: ``(B, K)`` logits after some perturbation.
         label: ``(B,)`` the labels to keep (usually ``argmax c0``).
 
     Returns:
-        ``(B, K)`` logits whose row-wise argmax is ``label``; rows already topped
-        strictly by their label are returned unchanged.
+        ``(B, K)`` logits whose row-wise argmax is ``label``; rows whose label
+        already leads by the margin are returned unchanged.
     """
     c_l = c.gather(1, label[:, None])
     others = c.scatter(1, label[:, None], float("-inf"))
     needed = others.amax(dim=1, keepdim=True) + _margin(c)
-    lifted = torch.where(c_l > others.amax(dim=1, keepdim=True), c_l, needed)
-    return c.scatter(1, label[:, None], lifted)
+    return c.scatter(1, label[:, None], torch.maximum(c_l, needed))
 
 
 def keep_label(released: torch.Tensor, c0: torch.Tensor) -> torch.Tensor:
@@ -117,16 +117,18 @@ def get_noise(c0: torch.Tensor, ct: torch.Tensor, grad: torch.Tensor, eta: float
         p: 1, 2 or ``math.inf``.
 
     Returns:
-        The noise ``n`` with ``argmax(c0 + n) == argmax(c0)`` in every row and
-        ``||n||_p <= eps``. Scaling the noise down keeps the label in exact
-        arithmetic; a row where float rounding would still flip it gets ``n = 0``.
+        The noise ``n`` with ``argmax(c0 + n) == argmax(c0)`` in every row, also
+        after ``softmax``, and ``||n||_p <= eps``. Scaling the noise down keeps the
+        label in exact arithmetic; a row where float rounding would still lose it
+        (a budget far below the margin) gets ``n = 0``, which releases ``c0``.
     """
     label = c0.argmax(dim=1)
     c = ct + eta * grad.sign()
     c = label_modifier(c, label)
     n = project(c - c0, eps, p)
-    flipped = (c0 + n).argmax(dim=1) != label
-    return torch.where(flipped[:, None], torch.zeros_like(n), n)
+    c = c0 + n
+    lost = (c.argmax(dim=1) != label) | (F.softmax(c, dim=1).argmax(dim=1) != label)
+    return torch.where(lost[:, None], torch.zeros_like(n), n)
 
 
 def reconstruction_error(inversion_model: nn.Module, c: torch.Tensor,

@@ -76,7 +76,8 @@ def prepare(profile: Profile | str | None = None, data: str | None = None,
         profile: a :class:`Profile` or its name (default: ``$MI_PROFILE`` or quick).
         data: ``"embedded"`` or ``"mnist"`` (default: the profile's).
         seed: seeds the split and all training.
-        cache: model cache folder (default ``$MI_CACHE_DIR`` or ``./.mi_cache``).
+        cache: model cache folder (default ``$MI_CACHE_DIR`` or
+            ``~/.cache/mi_lib/models``).
         progress: show tqdm progress bars.
         data_root: where full data sets are looked for (default ``$MI_DATA_ROOT``).
     """

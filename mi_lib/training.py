@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 logger = logging.getLogger(__name__)
 
 CACHE_ENV = "MI_CACHE_DIR"
-DEFAULT_CACHE = Path(".mi_cache")
+DEFAULT_CACHE = Path.home() / ".cache" / "mi_lib" / "models"
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -125,7 +125,8 @@ def train_inversion(model: nn.Module, vectors: torch.Tensor, images: torch.Tenso
 
 
 def cache_dir(path: str | os.PathLike | None = None) -> Path:
-    """The model cache: ``path``, else ``$MI_CACHE_DIR``, else ``./.mi_cache``."""
+    """The model cache: ``path``, else ``$MI_CACHE_DIR``, else
+    ``~/.cache/mi_lib/models`` (one cache for the CLI and every chapter)."""
     if path is not None:
         return Path(path)
     return Path(os.environ.get(CACHE_ENV, DEFAULT_CACHE))
