@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="model cache folder (default $MI_CACHE_DIR or ~/.cache/mi_lib/models)")
     rep.add_argument("--data-root", default=None,
                      help="folder with full data sets (default $MI_DATA_ROOT)")
+    rep.add_argument("--no-download", action="store_true",
+                     help="never download data; fail if it is not under the data root")
     rep.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
 
@@ -69,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         results = reproduce(args.profile, args.data, args.seed, args.out, args.cache,
-                            progress=not args.quiet, data_root=args.data_root)
+                            progress=not args.quiet, data_root=args.data_root,
+                            download=not args.no_download)
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -29,7 +29,7 @@ from .training import cached_model, resolve_device, train_classifier, train_inve
 
 logger = logging.getLogger(__name__)
 
-CACHE_VERSION = 1  # bump when training code changes what a cached model holds
+CACHE_VERSION = 2  # bump when training code changes what a cached model holds
 
 
 @dataclass
@@ -69,7 +69,7 @@ def one_hot_logits(logits: torch.Tensor) -> torch.Tensor:
 
 def prepare(profile: Profile | str | None = None, data: str | None = None,
             seed: int = 0, cache: str | None = None, progress: bool = True,
-            data_root: str | None = None) -> Setup:
+            data_root: str | None = None, download: bool = True) -> Setup:
     """Load the data and get every model of the basic experiment, trained or cached.
 
     Args:
@@ -80,10 +80,11 @@ def prepare(profile: Profile | str | None = None, data: str | None = None,
             ``~/.cache/mi_lib/models``).
         progress: show tqdm progress bars.
         data_root: where full data sets are looked for (default ``$MI_DATA_ROOT``).
+        download: let torchvision download full data sets that are missing.
     """
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     digits = load_digits(data or profile.data, root=data_root, seed=seed,
-                         n_private_test=profile.n_private_test)
+                         n_private_test=profile.n_private_test, download=download)
     device = str(resolve_device(profile.device))
     p = profile
 
@@ -93,7 +94,7 @@ def prepare(profile: Profile | str | None = None, data: str | None = None,
                          progress=progress)
 
     target = cached_model("target", _config(p, digits, seed, "target"),
-                          DigitClassifier, fit_target, cache, device)
+                          DigitClassifier, fit_target, cache, device, seed)
     aux_logits = logits_of(target, digits.aux.images)
 
     def inversion(role, build, vectors):
@@ -103,7 +104,7 @@ def prepare(profile: Profile | str | None = None, data: str | None = None,
                             progress=progress)
         return cached_model(role, _config(p, digits, seed, role),
                             lambda: build(digits.num_classes, 28, p.top_k), fit,
-                            cache, device)
+                            cache, device, seed)
 
     aux_probs = F.softmax(aux_logits, dim=1)
     attacker = inversion("attacker", attacker_inversion, aux_probs)
@@ -168,7 +169,8 @@ def references(setup: Setup) -> dict:
 
 def reproduce(profile: Profile | str | None = None, data: str | None = None,
               seed: int = 0, out: str | Path = "results", cache: str | None = None,
-              progress: bool = True, data_root: str | None = None) -> dict:
+              progress: bool = True, data_root: str | None = None,
+              download: bool = True) -> dict:
     """Run the basic experiment and write ``results.json`` and ``reconstructions.png``.
 
     Returns:
@@ -177,7 +179,7 @@ def reproduce(profile: Profile | str | None = None, data: str | None = None,
     from .plots import reconstruction_grid
 
     start = time.perf_counter()
-    setup = prepare(profile, data, seed, cache, progress, data_root)
+    setup = prepare(profile, data, seed, cache, progress, data_root, download)
     rows, recons = [], {}
     for defense in (NoDefense(), our_defense(setup)):
         row, recon = evaluate(setup, defense)

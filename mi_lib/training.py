@@ -153,7 +153,7 @@ def save_atomic(state: dict, path: Path) -> None:
 
 def cached_model(name: str, config: dict, build: Callable[[], nn.Module],
                  train: Callable[[nn.Module], object], cache: str | os.PathLike | None
-                 = None, device: str = "auto") -> nn.Module:
+                 = None, device: str = "auto", seed: int | None = None) -> nn.Module:
     """Load a trained model from the cache, or build, train and store it.
 
     Args:
@@ -162,11 +162,14 @@ def cached_model(name: str, config: dict, build: Callable[[], nn.Module],
         build: returns a fresh, untrained model.
         train: trains the model in place.
         cache: cache folder (see :func:`cache_dir`).
+        seed: seeds the initial weights of ``build()`` when given.
 
     Returns:
         The model in eval mode on ``device``.
     """
     path = cache_dir(cache) / f"{name}-{cache_key(config)}.pt"
+    if seed is not None:
+        seed_everything(seed)
     model = build()
     dev = resolve_device(device)
     if path.exists():

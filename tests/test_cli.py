@@ -1,0 +1,53 @@
+import json
+
+import pytest
+
+from mi_lib import cli, profiles
+from mi_lib.experiments import reproduce
+
+
+@pytest.fixture
+def tiny_cli_profile(monkeypatch, tiny_profile):
+    monkeypatch.setitem(profiles.PROFILES, "tiny", tiny_profile)
+    return tiny_profile
+
+
+def test_reproduce_writes_results_and_figure(tmp_path, tiny_cli_profile, capsys):
+    out = tmp_path / "out"
+    code = cli.main(["reproduce", "--profile", "tiny", "--out", str(out),
+                     "--cache", str(tmp_path / "cache"), "--quiet"])
+    assert code == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["profile"] == "tiny" and results["dataset"] == "embedded"
+    rows = {row["defense"]: row for row in results["rows"]}
+    assert {"none", "ours"} <= set(rows)
+    assert rows["none"]["logit_distortion"] == 0
+    assert rows["ours"]["accuracy"] == rows["none"]["accuracy"]
+    assert set(results["references"]) == {"label_only_mse", "mean_image_mse"}
+    assert results["wall_seconds"] > 0
+    assert (out / "reconstructions.png").stat().st_size > 0
+    printed = capsys.readouterr().out
+    assert "ours" in printed and "0.0663" in printed  # the paper's value beside ours
+
+
+def test_second_run_loads_models_from_the_cache(tmp_path, tiny_cli_profile):
+    cache = tmp_path / "cache"
+    first = reproduce(tiny_cli_profile, out=tmp_path / "a", cache=cache, progress=False)
+    files = sorted(p.name for p in cache.iterdir())
+    second = reproduce(tiny_cli_profile, out=tmp_path / "b", cache=cache, progress=False)
+    assert sorted(p.name for p in cache.iterdir()) == files
+    assert first["rows"] == second["rows"]
+
+
+def test_unknown_profile_is_an_argument_error(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["reproduce", "--profile", "huge"])
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_missing_full_data_is_a_clear_error(tmp_path, capsys, tiny_cli_profile):
+    code = cli.main(["reproduce", "--profile", "tiny", "--data", "mnist",
+                     "--data-root", str(tmp_path / "nothing"), "--out",
+                     str(tmp_path / "o"), "--quiet", "--no-download"])
+    assert code == 2
+    assert str(tmp_path / "nothing") in capsys.readouterr().err
