@@ -20,20 +20,27 @@ def _fmt(value, column):
 
 
 def format_table(results: dict) -> str:
-    """Table I rows of ``results`` with the paper's MNIST values beside them."""
-    head = (f"{'defense':<14}{'accuracy':>10}{'logit dist.':>13}{'prob dist.':>12}"
-            f"{'MSE':>9}   | paper: {'acc.':>7}{'dist.':>8}{'MSE':>8}")
+    """Table I rows of ``results`` with the paper's MNIST values beside them
+    (``-`` where the paper has no such row)."""
+    name_width = max([14] + [len(row["defense"]) + 2 for row in results["rows"]])
+    head = (f"{'defense':<{name_width}}{'accuracy':>10}{'logit dist.':>13}"
+            f"{'prob dist.':>12}{'MSE':>9}   | paper: {'acc.':>7}{'dist.':>8}"
+            f"{'MSE':>8}")
     lines = [f"Table I — {results['profile']} profile, data: {results['dataset']} "
              f"(seed {results['seed']})", head, "-" * len(head)]
     for row in results["rows"]:
-        ours = "".join(f"{_fmt(row[c], c):>{w}}" for c, w in zip(COLUMNS, (10, 13, 12, 9)))
+        ours = "".join(f"{_fmt(row[c], c):>{w}}"
+                       for c, w in zip(COLUMNS, (10, 13, 12, 9)))
         paper = paper_row("mnist", row["defense"]) or {}
         theirs = "".join(f"{_fmt(paper.get(c), c):>{w}}" for c, w in
                          zip(("accuracy", "logit_distortion", "mse"), (7, 8, 8)))
-        lines.append(f"{row['defense']:<14}{ours}   |        {theirs}")
+        lines.append(f"{row['defense']:<{name_width}}{ours}   |        {theirs}")
     ref = results["references"]
     lines += ["", f"reference MSE: label-only attacker {ref['label_only_mse']:.4f}, "
               f"mean auxiliary image {ref['mean_image_mse']:.4f}"]
+    if any(row["defense"].endswith("+lm") for row in results["rows"]):
+        lines.append("+lm: followed by the label modifier. mid rows: the MID model's "
+                     "outputs, attacked by an inversion model trained on them.")
     if results["profile"] != "paper":
         lines.append("(quick-profile numbers: small data and short training; the "
                      "paper's values are for full MNIST)")

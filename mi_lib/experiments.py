@@ -2,9 +2,12 @@
 
 :func:`prepare` trains (or loads from the cache) the target classifier, the
 attacker's inversion model, the defender's inversion model and the label-only
-reference model for one profile, data source and seed. :func:`evaluate` runs one
-output defense on the victims and returns a Table I row; :func:`reproduce` writes
-the whole table to ``results.json`` with a figure of reconstructions.
+reference model for one profile, data source and seed;
+:func:`prepare_baselines` adds the PPF purifier, the MID model and the attacker
+of the MID model. :func:`evaluate` runs one output defense on the victims and
+returns a Table I row; :func:`table_rows` runs every defense of Table I and
+:func:`reproduce` writes the whole table to ``results.json`` with a figure of
+reconstructions.
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ from torch.nn import functional as F
 from . import metrics
 from .attack import logits_of, reconstruct, release
 from .data import DigitData, load_digits
+from .baselines import (GaussianNoise, LabelOnly, LaplaceNoise, MIDDefense,
+                        PPFDefense, Purifier, ReverseSigmoid, Rounding, TopK,
+                        VIBClassifier, train_purifier, vib_loss_fn,
+                        with_label_modifier)
 from .defense import AdversarialNoiseDefense, NoDefense, OutputDefense
 from .models import DECODERS, DigitClassifier, attacker_inversion, defender_inversion
 from .profiles import Profile, get_profile
@@ -30,6 +37,7 @@ from .training import cached_model, resolve_device, train_classifier, train_inve
 logger = logging.getLogger(__name__)
 
 CACHE_VERSION = 2  # bump when training code changes what a cached model holds
+BASELINE_VERSION = 1  # the same, for the PPF and MID models
 
 
 @dataclass
@@ -167,11 +175,143 @@ def references(setup: Setup) -> dict:
             "mean_image_mse": metrics.mean_image_mse(setup.data.aux.images, images)}
 
 
+def _baseline_config(setup: Setup, role: str, **settings) -> dict:
+    config = _config(setup.profile, setup.data, setup.seed, role)
+    return {**config, "baseline_version": BASELINE_VERSION, "settings": settings}
+
+
+def ppf_model(setup: Setup, lam: float | None = None, progress: bool = True
+              ) -> Purifier:
+    """The PPF purifier trained against a defender's inversion model on the
+    auxiliary data (the defender's own data), trained or cached.
+
+    Args:
+        setup: from :func:`prepare`.
+        lam: weight of the privacy term (default: the profile's ``ppf_lambda``).
+    """
+    prof = setup.profile
+    lam = prof.ppf_lambda if lam is None else lam
+    epochs = prof.ppf_epochs or prof.inversion_epochs
+    k, device = setup.data.num_classes, str(setup.device)
+    config = _baseline_config(setup, "ppf", lam=lam, epochs=epochs, lr=prof.ppf_lr,
+                              purifier=(128, 32, 30.0))
+
+    def fit(purifier):
+        train_purifier(purifier, defender_inversion(k, 28, prof.top_k),
+                       setup.aux_logits, setup.data.aux.images, epochs, lam,
+                       prof.inversion_batch, prof.ppf_lr, setup.seed, device, progress)
+
+    return cached_model("ppf", config, lambda: Purifier(k, 128, 32, 30.0), fit,
+                        setup.cache, device, setup.seed)
+
+
+def mid_model(setup: Setup, beta: float | None = None, progress: bool = True
+              ) -> VIBClassifier:
+    """The target retrained on the private data with MID's information
+    bottleneck (loss ``cross-entropy + beta * KL``), trained or cached.
+
+    Args:
+        setup: from :func:`prepare`.
+        beta: weight of the KL term (default: the profile's ``mid_beta``).
+    """
+    prof = setup.profile
+    beta = prof.mid_beta if beta is None else beta
+    train, device = setup.data.private_train, str(setup.device)
+    loss_fn = vib_loss_fn(beta)
+    config = _baseline_config(setup, "mid", beta=beta, dim=prof.mid_dim)
+
+    def fit(model):
+        train_classifier(model, train.images, train.labels, prof.target_epochs,
+                         prof.target_batch, prof.target_lr, setup.seed, device,
+                         loss_fn=loss_fn, progress=progress)
+
+    return cached_model("mid", config,
+                        lambda: VIBClassifier(setup.data.num_classes, prof.mid_dim),
+                        fit, setup.cache, device, setup.seed)
+
+
+def mid_attacker(setup: Setup, beta: float | None = None, progress: bool = True
+                 ) -> torch.nn.Module:
+    """The attacker of the MID model: the attacker's inversion model trained on the
+    MID model's outputs for the auxiliary images (the black box it can query)."""
+    prof = setup.profile
+    beta = prof.mid_beta if beta is None else beta
+    model = mid_model(setup, beta, progress)
+    aux, device = setup.data.aux.images, str(setup.device)
+    config = _baseline_config(setup, "mid_attacker", beta=beta, dim=prof.mid_dim)
+
+    def fit(inversion_model):
+        vectors = F.softmax(logits_of(model, aux), dim=1)
+        train_inversion(inversion_model, vectors, aux, prof.inversion_epochs,
+                        prof.inversion_batch, prof.inversion_lr, setup.seed,
+                        device, progress=progress)
+
+    return cached_model(
+        "mid_attacker", config,
+        lambda: attacker_inversion(setup.data.num_classes, 28, prof.top_k),
+        fit, setup.cache, device, setup.seed)
+
+
+@dataclass
+class Baselines:
+    """The trained models behind the PPF and MID rows of Table I."""
+
+    purifier: Purifier
+    mid: VIBClassifier
+    mid_attacker: torch.nn.Module
+
+
+def prepare_baselines(setup: Setup, progress: bool = True) -> Baselines:
+    """Train (or load) the PPF purifier, the MID model and its attacker with the
+    profile's settings."""
+    return Baselines(ppf_model(setup, progress=progress),
+                     mid_model(setup, progress=progress),
+                     mid_attacker(setup, progress=progress))
+
+
+def simple_defenses(profile: Profile, seed: int = 0) -> list[OutputDefense]:
+    """The simple output perturbations of Table I at the profile's strengths."""
+    p = profile
+    return [GaussianNoise(p.gaussian_sigma, seed), LaplaceNoise(p.laplace_b, seed),
+            Rounding(p.rounding_decimals), TopK(p.release_k),
+            ReverseSigmoid(p.rsig_beta, p.rsig_gamma), LabelOnly()]
+
+
+def table_rows(setup: Setup, baselines: Baselines | None = None
+               ) -> tuple[list[dict], dict[str, torch.Tensor]]:
+    """Every row of Table I: no defense, ours, PPF and MID (each also followed by
+    the label modifier) and the simple perturbations.
+
+    Output defenses are attacked by the basic attacker, trained on undefended
+    outputs. MID replaces the target, so its rows are attacked by an attacker
+    trained on the MID model's outputs; their distortion is still measured
+    against the undefended target's logits.
+
+    Returns:
+        The rows and the reconstructions, keyed by row name.
+    """
+    baselines = baselines or prepare_baselines(setup)
+    ppf = PPFDefense(baselines.purifier)
+    mid = MIDDefense(baselines.mid)
+    runs = [(NoDefense(), None), (our_defense(setup), None),
+            (ppf, None), (with_label_modifier(ppf), None),
+            (mid, baselines.mid_attacker),
+            (with_label_modifier(mid), baselines.mid_attacker)]
+    runs += [(defense, None) for defense in simple_defenses(setup.profile, setup.seed)]
+    rows, recons = [], {}
+    for defense, attacker in runs:
+        row, recon = evaluate(setup, defense, attacker=attacker)
+        rows.append(row)
+        recons[row["defense"]] = recon
+    return rows, recons
+
+
 def reproduce(profile: Profile | str | None = None, data: str | None = None,
               seed: int = 0, out: str | Path = "results", cache: str | None = None,
               progress: bool = True, data_root: str | None = None,
               download: bool = True) -> dict:
-    """Run the basic experiment and write ``results.json`` and ``reconstructions.png``.
+    """Run every defense of Table I (:func:`table_rows`) and write ``results.json``
+    and ``reconstructions.png``.
 
     Returns:
         The results dictionary that was written.
@@ -180,11 +320,8 @@ def reproduce(profile: Profile | str | None = None, data: str | None = None,
 
     start = time.perf_counter()
     setup = prepare(profile, data, seed, cache, progress, data_root, download)
-    rows, recons = [], {}
-    for defense in (NoDefense(), our_defense(setup)):
-        row, recon = evaluate(setup, defense)
-        rows.append(row)
-        recons[row["defense"]] = recon
+    rows, recons = table_rows(setup, prepare_baselines(setup, progress))
+    prof = setup.profile
     results = {
         "profile": setup.profile.name,
         "dataset": setup.data.source,
@@ -192,6 +329,12 @@ def reproduce(profile: Profile | str | None = None, data: str | None = None,
         "seed": seed,
         "defense_settings": {"eta": setup.profile.eta, "steps": setup.profile.steps,
                              "eps": setup.profile.eps, "p": str(setup.profile.p)},
+        "baseline_settings": {
+            "ppf_lambda": prof.ppf_lambda, "mid_beta": prof.mid_beta,
+            "mid_dim": prof.mid_dim, "gaussian_sigma": prof.gaussian_sigma,
+            "laplace_b": prof.laplace_b, "rounding_decimals": prof.rounding_decimals,
+            "release_k": prof.release_k, "rsig_beta": prof.rsig_beta,
+            "rsig_gamma": prof.rsig_gamma},
         "rows": rows,
         "references": references(setup),
         "wall_seconds": round(time.perf_counter() - start, 1),
@@ -201,6 +344,7 @@ def reproduce(profile: Profile | str | None = None, data: str | None = None,
     (out / "results.json").write_text(json.dumps(results, indent=2))
     images = setup.data.private_test.images
     fig = reconstruction_grid({"original": images, "no defense": recons["none"],
+                               "PPF": recons["ppf"], "MID": recons["mid"],
                                "our defense": recons["ours"]}, n=10)
     fig.savefig(out / "reconstructions.png", dpi=120, bbox_inches="tight")
     logger.info("wrote %s", out / "results.json")

@@ -30,6 +30,17 @@ class Profile:
         eta, steps, eps, p: the defense (Algorithm 2); ``eps=None`` means no
             projection, as in the paper's experiments.
         eta_grid, eps_grid: settings swept by the chapters and the sweeps.
+        tradeoff_eta_grid: step sizes of our defense on the trade-off curve,
+            reaching further than ``eta_grid`` so the baselines can be matched.
+        ppf_lambda, ppf_epochs, ppf_lr, ppf_lambda_grid: prediction
+            purification — weight of the privacy term, training epochs
+            (``None``: ``inversion_epochs``), Adam learning rate, swept weights.
+        mid_beta, mid_dim, mid_beta_grid: MID — weight of the KL term, width
+            of the information bottleneck, swept weights.
+        gaussian_sigma, laplace_b, rounding_decimals, release_k, rsig_beta,
+            rsig_gamma: the simple output perturbations in Table I (noise scales,
+            decimals kept, probabilities kept, reverse-sigmoid strength and
+            sharpness); the ``*_grid`` fields next to them are swept.
         device: ``"cpu"``, ``"cuda"`` or ``"auto"`` (CUDA when available).
     """
 
@@ -49,6 +60,26 @@ class Profile:
     p: float = 2
     eta_grid: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.4)
     eps_grid: tuple[float | None, ...] = (0.25, 0.5, 1.0, None)
+    tradeoff_eta_grid: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2,
+                                            6.4, 12.8)
+    ppf_lambda: float = 100.0
+    ppf_epochs: int | None = None
+    ppf_lr: float = 3e-3
+    ppf_lambda_grid: tuple[float, ...] = (0.0, 100.0, 300.0, 1000.0)
+    mid_beta: float = 0.01
+    mid_dim: int = 64
+    mid_beta_grid: tuple[float, ...] = (0.001, 0.003, 0.01, 0.03)
+    gaussian_sigma: float = 1.0
+    gaussian_grid: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
+    laplace_b: float = 1.0
+    laplace_grid: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
+    rounding_decimals: int = 2
+    rounding_grid: tuple[int, ...] = (4, 3, 2, 1)
+    release_k: int = 3
+    release_k_grid: tuple[int, ...] = (7, 5, 3, 2)
+    rsig_beta: float = 0.5
+    rsig_gamma: float = 0.1
+    rsig_grid: tuple[float, ...] = (0.01, 0.05, 0.2, 0.5, 1.0)
     device: str = "auto"
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
