@@ -46,8 +46,11 @@ def test_every_chapter_is_found():
 def test_chapter_runs_and_every_reference_resolves(path, tmp_path):
     nb = execute(path, tmp_path)
 
-    glued = {out.metadata["scrapbook"]["name"]: out.data["text/plain"]
-             for out in outputs(nb) if "scrapbook" in out.get("metadata", {})}
+    glued = {}
+    for out in outputs(nb):
+        record = out.get("metadata", {}).get("scrapbook")
+        if record:
+            glued[record["name"]] = out.data[record["mime_prefix"] + "text/plain"]
     used = {(key, spec) for cell in nb.cells if cell.cell_type == "markdown"
             for key, spec in GLUE_ROLE.findall(cell.source)}
     missing = sorted({key for key, _ in used} - set(glued))
