@@ -193,7 +193,7 @@ def tradeoff_figure(rows: list[dict], references: dict,
     """
     names = list(dict.fromkeys(row["curve"] for row in rows))
     bases = [name for name in names if name != OURS and not name.endswith("+lm")]
-    palette = plt.get_cmap("tab10").colors
+    palette = [c for i, c in enumerate(plt.get_cmap("tab10").colors) if i != 7]
     color = {name: palette[i % len(palette)] for i, name in enumerate(bases)}
     fig, axes = plt.subplots(1, len(columns), figsize=(6.5 * len(columns), 4.8),
                              squeeze=False)
