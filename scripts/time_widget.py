@@ -45,7 +45,7 @@ def main():
             totals.append(time.perf_counter() - start)
             defense.append(explorer.result.seconds)
             m = explorer.metrics
-            print(f"  {name} -> {value:<6g} {1000 * totals[-1]:6.0f} ms "
+            print(f"  {name:<3} -> {value:<6g} {1000 * totals[-1]:6.0f} ms "
                   f"(defense + attack {1000 * defense[-1]:4.0f} ms)  "
                   f"MSE {m['mse']:.4f}, distortion {m['logit_distortion']:.3f}")
 
