@@ -108,8 +108,9 @@ class LaplaceNoise:
         self.generator = torch.Generator().manual_seed(seed)
 
     def __call__(self, logits, images=None):
-        u = torch.rand(logits.shape, generator=self.generator) - 0.5
-        noise = -torch.sign(u) * torch.log1p(-2 * u.abs())
+        u = 2 * torch.rand(logits.shape, generator=self.generator) - 1
+        u = u.clamp_min(torch.finfo(u.dtype).eps - 1)  # |u| < 1: finite noise
+        noise = -torch.sign(u) * torch.log1p(-u.abs())
         return logits.detach() + self.b * noise.to(logits.device)
 
 
