@@ -68,7 +68,7 @@ class Profile:
     ppf_lambda_grid: tuple[float, ...] = (0.0, 100.0, 300.0, 1000.0)
     mid_beta: float = 0.01
     mid_dim: int = 64
-    mid_beta_grid: tuple[float, ...] = (0.001, 0.01, 0.03, 0.07)
+    mid_beta_grid: tuple[float, ...] = (0.001, 0.01, 0.07)
     gaussian_sigma: float = 1.0
     gaussian_grid: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
     laplace_b: float = 1.0
