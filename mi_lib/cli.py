@@ -57,8 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="quick (CPU, minutes; default) or paper (GPU, full data); "
                      "default from $MI_PROFILE")
     rep.add_argument("--data", choices=SOURCES, default=None,
-                     help="digit source (default: the profile's)")
-    rep.add_argument("--seed", type=int, default=0)
+                     help="digit source (default: $MI_DATA, else the profile's)")
+    rep.add_argument("--seed", type=int, default=None,
+                     help="seeds the split and all training (default: $MI_SEED, else 0)")
     rep.add_argument("--out", default="results", help="output folder")
     rep.add_argument("--cache", default=None,
                      help="model cache folder (default $MI_CACHE_DIR or ~/.cache/mi_lib/models)")

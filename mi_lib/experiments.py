@@ -31,7 +31,7 @@ from .baselines import (GaussianNoise, LabelOnly, LaplaceNoise, MIDDefense,
                         with_label_modifier)
 from .defense import AdversarialNoiseDefense, NoDefense, OutputDefense
 from .models import DECODERS, DigitClassifier, attacker_inversion, defender_inversion
-from .profiles import Profile, get_profile
+from .profiles import Profile, resolve_parameters
 from .training import cached_model, resolve_device, train_classifier, train_inversion
 
 logger = logging.getLogger(__name__)
@@ -76,22 +76,22 @@ def one_hot_logits(logits: torch.Tensor) -> torch.Tensor:
 
 
 def prepare(profile: Profile | str | None = None, data: str | None = None,
-            seed: int = 0, cache: str | None = None, progress: bool = True,
+            seed: int | None = None, cache: str | None = None, progress: bool = True,
             data_root: str | None = None, download: bool = True) -> Setup:
     """Load the data and get every model of the basic experiment, trained or cached.
 
     Args:
         profile: a :class:`Profile` or its name (default: ``$MI_PROFILE`` or quick).
-        data: ``"embedded"`` or ``"mnist"`` (default: the profile's).
-        seed: seeds the split and all training.
+        data: ``"embedded"`` or ``"mnist"`` (default: ``$MI_DATA`` or the profile's).
+        seed: seeds the split and all training (default: ``$MI_SEED`` or 0).
         cache: model cache folder (default ``$MI_CACHE_DIR`` or
             ``~/.cache/mi_lib/models``).
         progress: show tqdm progress bars.
         data_root: where full data sets are looked for (default ``$MI_DATA_ROOT``).
         download: let torchvision download full data sets that are missing.
     """
-    profile = profile if isinstance(profile, Profile) else get_profile(profile)
-    digits = load_digits(data or profile.data, root=data_root, seed=seed,
+    profile, data, seed = resolve_parameters(profile, data, seed)
+    digits = load_digits(data, root=data_root, seed=seed,
                          n_private_test=profile.n_private_test, download=download)
     device = str(resolve_device(profile.device))
     p = profile
@@ -307,7 +307,7 @@ def table_rows(setup: Setup, baselines: Baselines | None = None
 
 
 def reproduce(profile: Profile | str | None = None, data: str | None = None,
-              seed: int = 0, out: str | Path = "results", cache: str | None = None,
+              seed: int | None = None, out: str | Path = "results", cache: str | None = None,
               progress: bool = True, data_root: str | None = None,
               download: bool = True) -> dict:
     """Run every defense of Table I (:func:`table_rows`) and write ``results.json``
@@ -326,7 +326,7 @@ def reproduce(profile: Profile | str | None = None, data: str | None = None,
         "profile": setup.profile.name,
         "dataset": setup.data.source,
         "aux": setup.data.aux_source,
-        "seed": seed,
+        "seed": setup.seed,
         "defense_settings": {"eta": setup.profile.eta, "steps": setup.profile.steps,
                              "eps": setup.profile.eps, "p": str(setup.profile.p)},
         "baseline_settings": {

@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass, field, replace
 
 PROFILE_ENV = "MI_PROFILE"
+DATA_ENV = "MI_DATA"
+SEED_ENV = "MI_SEED"
 
 
 @dataclass(frozen=True)
@@ -127,3 +129,29 @@ def get_profile(name: str | None = None) -> Profile:
             f"unknown profile {name!r}; choose one of {sorted(PROFILES)}"
         )
     return PROFILES[name]
+
+
+def resolve_parameters(profile: Profile | str | None = None, data: str | None = None,
+                       seed: int | None = None) -> tuple[Profile, str, int]:
+    """Settle a run's profile, data source and seed.
+
+    A value given here wins; ``None`` reads ``$MI_PROFILE``, ``$MI_DATA`` and
+    ``$MI_SEED``, and falls back to the quick profile, the profile's data set and
+    seed 0. Chapters call this on their ``parameters`` cell, so papermill and the
+    environment can both set them.
+
+    Raises:
+        ValueError: an unknown profile, or a seed that is not a non-negative integer.
+    """
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    data = data or os.environ.get(DATA_ENV) or prof.data
+    if seed is None:
+        text = os.environ.get(SEED_ENV, "0")
+        try:
+            seed = int(text)
+        except ValueError:
+            raise ValueError(f"${SEED_ENV} must be a non-negative integer, "
+                             f"got {text!r}") from None
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return prof, data, seed

@@ -53,6 +53,18 @@ def render(page, png, browser, profile):
     return result.stdout
 
 
+def contents(dom):
+    """Count what a rendered page shows: figures, typeset math, tables, widgets."""
+    soup = BeautifulSoup(dom, "html.parser")
+    body = soup.select_one("main") or soup
+    return {
+        "figures": len(body.select("img")),
+        "math": len(body.select("span.math mjx-container, div.math mjx-container")),
+        "tables": len(body.select("table")),
+        "widgets": len(body.select(".jupyter-widgets.lm-Widget")),
+    }
+
+
 def problems(page, dom):
     """Return a list of what is wrong with one rendered page."""
     soup = BeautifulSoup(dom, "html.parser")
@@ -114,7 +126,8 @@ def main():
             (out / f"{name}.dom.html").write_text(dom, encoding="utf8")
             found = problems(page, dom)
             failures += bool(found)
-            print(f"{'FAIL' if found else 'ok  '} {name}"
+            shown = ", ".join(f"{n} {k}" for k, n in contents(dom).items())
+            print(f"{'FAIL' if found else 'ok  '} {name}: {shown}"
                   + "".join(f"\n     - {p}" for p in found))
 
     print(f"{len(pages) - failures} passed, {failures} failed")
