@@ -51,6 +51,8 @@ def test_chapter_runs_and_every_reference_resolves(path, tmp_path):
     for out in outputs(nb):
         record = out.get("metadata", {}).get("scrapbook")
         if record:
+            # the book build warns on (and -W fails for) a key glued twice
+            assert record["name"] not in glued, f"{record['name']!r} glued twice"
             glued[record["name"]] = out.data[record["mime_prefix"] + "text/plain"]
     used = {(key, spec) for cell in nb.cells if cell.cell_type == "markdown"
             for key, spec in GLUE_ROLE.findall(cell.source)}
