@@ -3,6 +3,12 @@
 The first run trains the models every chapter shares (minutes on two CPU cores);
 later runs load them from the model cache. Run only these tests with
 ``pytest -m notebook``, or skip them with ``pytest -m "not notebook"``.
+
+Why papermill and not nbval: the chapters are committed without outputs, so
+nbval (even in lax mode) would only run their cells. Papermill runs them the
+same way and also injects parameters, and the executed notebook it returns lets
+these tests check what the book build needs: every glued value that the prose
+uses exists and formats, and every displayed widget has saved state.
 """
 
 import re
