@@ -2,7 +2,8 @@
 
 :func:`prepare` trains (or loads from the cache) the target classifier, the
 attacker's inversion model, the defender's inversion model and the label-only
-reference model for one profile, data source and seed;
+reference model for one profile, data source and seed (:func:`target_model`
+gets the target classifier alone);
 :func:`prepare_baselines` adds the PPF purifier, the MID model and the attacker
 of the MID model. :func:`evaluate` runs one output defense on the victims and
 returns a Table I row; :func:`table_rows` runs every defense of Table I and
@@ -75,6 +76,22 @@ def one_hot_logits(logits: torch.Tensor) -> torch.Tensor:
     return F.one_hot(logits.argmax(dim=1), logits.shape[1]).float() * 1e3
 
 
+def target_model(profile: Profile, digits: DigitData, seed: int,
+                 cache: str | None = None, progress: bool = True) -> torch.nn.Module:
+    """Train (or load from the cache) the target classifier F alone, on the private
+    training set of ``digits``; the same model :func:`prepare` returns."""
+    device = str(resolve_device(profile.device))
+    p = profile
+
+    def fit(model):
+        train_classifier(model, digits.private_train.images, digits.private_train.labels,
+                         p.target_epochs, p.target_batch, p.target_lr, seed, device,
+                         progress=progress)
+
+    return cached_model("target", _config(p, digits, seed, "target"),
+                        DigitClassifier, fit, cache, device, seed)
+
+
 def prepare(profile: Profile | str | None = None, data: str | None = None,
             seed: int | None = None, cache: str | None = None, progress: bool = True,
             data_root: str | None = None, download: bool = True) -> Setup:
@@ -95,14 +112,7 @@ def prepare(profile: Profile | str | None = None, data: str | None = None,
                          n_private_test=profile.n_private_test, download=download)
     device = str(resolve_device(profile.device))
     p = profile
-
-    def fit_target(model):
-        train_classifier(model, digits.private_train.images, digits.private_train.labels,
-                         p.target_epochs, p.target_batch, p.target_lr, seed, device,
-                         progress=progress)
-
-    target = cached_model("target", _config(p, digits, seed, "target"),
-                          DigitClassifier, fit_target, cache, device, seed)
+    target = target_model(p, digits, seed, cache, progress)
     aux_logits = logits_of(target, digits.aux.images)
 
     def inversion(role, build, vectors):

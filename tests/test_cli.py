@@ -1,4 +1,6 @@
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +53,33 @@ def test_missing_full_data_is_a_clear_error(tmp_path, capsys, tiny_cli_profile):
                      str(tmp_path / "o"), "--quiet", "--no-download"])
     assert code == 2
     assert str(tmp_path / "nothing") in capsys.readouterr().err
+
+
+ROW = re.compile(r"^(\S+)\s+([\d.]+)%\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+\|", re.M)
+
+
+def table_numbers(text: str) -> dict:
+    """defense -> (accuracy %, logit distortion, probability distortion, MSE)."""
+    return {m[1]: tuple(map(float, m.groups()[1:])) for m in ROW.finditer(text)}
+
+
+@pytest.mark.slow
+def test_readme_table_is_what_the_main_command_prints_now(tmp_path):
+    """The README shows the quick profile's Table I; the numbers must be today's.
+
+    Uses the shared model cache, so this costs seconds after any chapter or
+    ``reproduce`` has trained the quick models (about three minutes before).
+    Tolerances leave room for another CPU's rounding, not for a stale table.
+    """
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    shown = table_numbers(readme)
+    results = reproduce("quick", "embedded", 0, out=tmp_path, progress=False)
+    printed = table_numbers(cli.format_table(results))
+
+    assert list(shown) == list(printed), "README lists other rows than reproduce"
+    for name, (acc, logit, prob, mse) in printed.items():
+        r_acc, r_logit, r_prob, r_mse = shown[name]
+        assert acc == pytest.approx(r_acc, abs=1.0), name
+        assert logit == pytest.approx(r_logit, rel=0.05, abs=1e-3), name
+        assert prob == pytest.approx(r_prob, rel=0.05, abs=1e-3), name
+        assert mse == pytest.approx(r_mse, abs=0.003), name

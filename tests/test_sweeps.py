@@ -1,7 +1,9 @@
 import matplotlib
 import pytest
 
-from mi_lib.experiments import prepare, references
+import torch
+
+from mi_lib.experiments import prepare, references, target_model
 from mi_lib.profiles import get_profile
 from mi_lib.sweeps import (OURS, curve, matched_comparison, mse_at, sweep_mid,
                            sweep_ours, sweep_ppf, sweep_simple, tradeoff_figure)
@@ -28,6 +30,17 @@ def tiny_setup(tmp_path_factory):
         name="tiny", n_private_test=40, target_epochs=1, inversion_epochs=1,
         device="cpu", steps=2)
     return prepare(profile, cache=tmp_path_factory.mktemp("cache"), progress=False)
+
+
+def test_target_alone_is_the_prepared_target_from_the_cache(tiny_setup):
+    files = sorted(p.name for p in tiny_setup.cache.iterdir())
+    target = target_model(tiny_setup.profile, tiny_setup.data, tiny_setup.seed,
+                          tiny_setup.cache, progress=False)
+
+    assert sorted(p.name for p in tiny_setup.cache.iterdir()) == files  # loaded, not trained
+    for ours, prepared in zip(target.state_dict().values(),
+                              tiny_setup.target.state_dict().values()):
+        assert torch.equal(ours, prepared)
 
 
 def test_curve_points_are_sorted_by_distortion():
