@@ -68,8 +68,12 @@ def test_readme_table_is_what_the_main_command_prints_now(tmp_path):
     """The README shows the quick profile's Table I; the numbers must be today's.
 
     Uses the shared model cache, so this costs seconds after any chapter or
-    ``reproduce`` has trained the quick models (about three minutes before).
-    Tolerances leave room for another CPU's rounding, not for a stale table.
+    ``reproduce`` has trained the quick models (about two minutes before).
+    Tolerances leave room for another CPU: its rounding changes the trained
+    weights, and on two CPUs the same commit gave distortions up to 18% apart
+    (PPF's logit distortion 1.135 and 0.970, ours' probability distortion 0.027
+    and 0.033), MSEs within 0.0015 and accuracies within one point. A stale
+    table (other rows, other settings) still fails.
     """
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     shown = table_numbers(readme)
@@ -80,6 +84,6 @@ def test_readme_table_is_what_the_main_command_prints_now(tmp_path):
     for name, (acc, logit, prob, mse) in printed.items():
         r_acc, r_logit, r_prob, r_mse = shown[name]
         assert acc == pytest.approx(r_acc, abs=1.0), name
-        assert logit == pytest.approx(r_logit, rel=0.05, abs=1e-3), name
-        assert prob == pytest.approx(r_prob, rel=0.05, abs=1e-3), name
+        assert logit == pytest.approx(r_logit, rel=0.25, abs=1e-3), name
+        assert prob == pytest.approx(r_prob, rel=0.25, abs=1e-3), name
         assert mse == pytest.approx(r_mse, abs=0.003), name
