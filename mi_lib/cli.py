@@ -47,6 +47,36 @@ def format_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def table_frame(results: dict):
+    """Table I rows of ``results`` as a pandas data frame for notebooks: this run's
+    columns beside the paper's MNIST values under a two-level header (NaN where the
+    paper has no such row). Accuracies are fractions."""
+    import pandas as pd
+
+    ours = f"{results['profile']} profile, {results['dataset']} (seed {results['seed']})"
+    theirs = "paper, full MNIST"
+    names = {"accuracy": "accuracy", "logit_distortion": "logit dist.",
+             "prob_distortion": "prob dist.", "mse": "MSE"}
+    records = {}
+    for row in results["rows"]:
+        published = paper_row("mnist", row["defense"]) or {}
+        record = {(ours, names[c]): row[c] for c in COLUMNS}
+        record.update({(theirs, names[c]): published.get(c, float("nan"))
+                       for c in ("accuracy", "logit_distortion", "mse")})
+        records[row["defense"]] = record
+    frame = pd.DataFrame.from_dict(records, orient="index")
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+    frame.index.name = "defense"
+    return frame
+
+
+def style_table(frame):
+    """``frame`` from :func:`table_frame`, formatted as :func:`format_table` prints it."""
+    percent = [c for c in frame.columns if c[1] == "accuracy"]
+    return (frame.style.format("{:.4f}", na_rep="-")
+            .format("{:.2%}", subset=percent, na_rep="-"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mi_lib",
                                      description=__doc__.splitlines()[0])

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from mi_lib import cli, profiles
+from mi_lib import cli, paper, profiles
 from mi_lib.experiments import reproduce
 
 
@@ -87,3 +87,21 @@ def test_readme_table_is_what_the_main_command_prints_now(tmp_path):
         assert logit == pytest.approx(r_logit, rel=0.25, abs=1e-3), name
         assert prob == pytest.approx(r_prob, rel=0.25, abs=1e-3), name
         assert mse == pytest.approx(r_mse, abs=0.003), name
+
+
+def test_table_frame_puts_the_paper_beside_each_row():
+    results = {"profile": "quick", "dataset": "embedded", "seed": 0,
+               "rows": [{"defense": "none", "accuracy": 0.96, "logit_distortion": 0.0,
+                         "prob_distortion": 0.0, "mse": 0.043},
+                        {"defense": "gaussian", "accuracy": 0.95,
+                         "logit_distortion": 0.79, "prob_distortion": 0.034,
+                         "mse": 0.044}]}
+    frame = cli.table_frame(results)
+
+    ours, theirs = "quick profile, embedded (seed 0)", "paper, full MNIST"
+    assert list(frame.index) == ["none", "gaussian"]
+    assert frame.loc["none", (ours, "MSE")] == 0.043
+    assert frame.loc["none", (theirs, "MSE")] == paper.TABLE_I["mnist"]["none"]["mse"]
+    assert frame[(theirs, "MSE")].isna().tolist() == [False, True]  # no paper row
+    html = cli.style_table(frame).to_html()
+    assert "96.00%" in html and "0.0430" in html and "quick profile" in html
