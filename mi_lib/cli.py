@@ -74,7 +74,9 @@ def style_table(frame):
     """``frame`` from :func:`table_frame`, formatted as :func:`format_table` prints it."""
     percent = [c for c in frame.columns if c[1] == "accuracy"]
     return (frame.style.format("{:.4f}", na_rep="-")
-            .format("{:.2%}", subset=percent, na_rep="-"))
+            .format("{:.2%}", subset=percent, na_rep="-")
+            .set_table_styles([{"selector": "td, th.col_heading",
+                                "props": "padding: 0 0.7em; text-align: right"}]))
 
 
 def build_parser() -> argparse.ArgumentParser:
