@@ -131,8 +131,9 @@ def _mnist(root: Path, download: bool):
     if found is None and not download:
         raise FileNotFoundError(
             f"full MNIST not found under {root} (looked for MNIST/raw there and in "
-            f"{root / 'mnist'}). Set {DATA_ROOT_ENV} to a folder holding torchvision's "
-            "MNIST/raw files, or pass download=True when online."
+            f"{root / 'mnist'}). Point the data root (--data-root, data_root= or "
+            f"${DATA_ROOT_ENV}) at a folder holding torchvision's MNIST/raw files, or "
+            "allow the download when online (leave out --no-download; download=True)."
         )
     target = found or root
     try:

@@ -21,6 +21,7 @@ The black box then releases ``softmax`` of those logits.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Protocol
 
 import torch
@@ -47,6 +48,13 @@ class NoDefense:
 
     def __call__(self, logits, images=None):
         return logits.detach().clone()
+
+
+def _check_eta(eta: float) -> float:
+    if isinstance(eta, bool) or not (isinstance(eta, numbers.Real) and math.isfinite(eta)
+                                     and eta >= 0):
+        raise ValueError(f"eta must be a finite, non-negative step size, got {eta!r}")
+    return float(eta)
 
 
 def _check_p(p: float) -> float:
@@ -121,7 +129,12 @@ def get_noise(c0: torch.Tensor, ct: torch.Tensor, grad: torch.Tensor, eta: float
         after ``softmax``, and ``||n||_p <= eps``. Scaling the noise down keeps the
         label in exact arithmetic; a row where float rounding would still lose it
         (a budget far below the margin) gets ``n = 0``, which releases ``c0``.
+
+    Raises:
+        ValueError: ``eta`` is negative or not finite; ``eps`` or ``p`` as in
+            :func:`project`.
     """
+    _check_eta(eta)
     label = c0.argmax(dim=1)
     c = ct + eta * grad.sign()
     c = label_modifier(c, label)
@@ -160,13 +173,13 @@ class AdversarialNoiseDefense:
 
     def __init__(self, inversion_model: nn.Module, eta: float = 0.1, steps: int = 10,
                  eps: float | None = None, p: float = 2):
-        if not eta >= 0:
-            raise ValueError(f"eta must be a non-negative step size, got {eta!r}")
-        if not (isinstance(steps, int) and steps >= 1):
+        eta = _check_eta(eta)
+        if isinstance(steps, bool) or not (isinstance(steps, numbers.Integral)
+                                           and steps >= 1):
             raise ValueError(f"steps must be a positive integer, got {steps!r}")
         project(torch.zeros(1, 1), eps, p)  # validates eps and p
         self.inversion_model = inversion_model.eval()
-        self.eta, self.steps, self.eps, self.p = eta, steps, eps, p
+        self.eta, self.steps, self.eps, self.p = eta, int(steps), eps, p
 
     def __call__(self, logits: torch.Tensor, images: torch.Tensor | None = None
                  ) -> torch.Tensor:

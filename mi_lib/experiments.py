@@ -33,7 +33,8 @@ from .baselines import (GaussianNoise, LabelOnly, LaplaceNoise, MIDDefense,
 from .defense import AdversarialNoiseDefense, NoDefense, OutputDefense
 from .models import DECODERS, DigitClassifier, attacker_inversion, defender_inversion
 from .profiles import Profile, resolve_parameters
-from .training import cached_model, resolve_device, train_classifier, train_inversion
+from .training import (cached_model, resolve_device, train_classifier, train_inversion,
+                       usable_folder)
 
 logger = logging.getLogger(__name__)
 
@@ -240,13 +241,16 @@ def mid_model(setup: Setup, beta: float | None = None, progress: bool = True
                         fit, setup.cache, device, setup.seed)
 
 
-def mid_attacker(setup: Setup, beta: float | None = None, progress: bool = True
-                 ) -> torch.nn.Module:
+def mid_attacker(setup: Setup, beta: float | None = None, progress: bool = True,
+                 model: VIBClassifier | None = None) -> torch.nn.Module:
     """The attacker of the MID model: the attacker's inversion model trained on the
-    MID model's outputs for the auxiliary images (the black box it can query)."""
+    MID model's outputs for the auxiliary images (the black box it can query).
+    ``model`` is the MID model of the same ``beta`` when the caller has it already
+    (default: :func:`mid_model`)."""
     prof = setup.profile
     beta = prof.mid_beta if beta is None else beta
-    model = mid_model(setup, beta, progress)
+    if model is None:
+        model = mid_model(setup, beta, progress)
     aux, device = setup.data.aux.images, str(setup.device)
     config = _baseline_config(setup, "mid_attacker", beta=beta, dim=prof.mid_dim)
 
@@ -274,9 +278,9 @@ class Baselines:
 def prepare_baselines(setup: Setup, progress: bool = True) -> Baselines:
     """Train (or load) the PPF purifier, the MID model and its attacker with the
     profile's settings."""
-    return Baselines(ppf_model(setup, progress=progress),
-                     mid_model(setup, progress=progress),
-                     mid_attacker(setup, progress=progress))
+    mid = mid_model(setup, progress=progress)
+    return Baselines(ppf_model(setup, progress=progress), mid,
+                     mid_attacker(setup, progress=progress, model=mid))
 
 
 def simple_defenses(profile: Profile, seed: int = 0) -> list[OutputDefense]:
@@ -329,6 +333,7 @@ def reproduce(profile: Profile | str | None = None, data: str | None = None,
     from .plots import reconstruction_grid
 
     start = time.perf_counter()
+    out = usable_folder(out, "output folder")  # fail now, not after the training
     setup = prepare(profile, data, seed, cache, progress, data_root, download)
     rows, recons = table_rows(setup, prepare_baselines(setup, progress))
     prof = setup.profile
@@ -349,13 +354,10 @@ def reproduce(profile: Profile | str | None = None, data: str | None = None,
         "references": references(setup),
         "wall_seconds": round(time.perf_counter() - start, 1),
     }
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2))
     images = setup.data.private_test.images
     fig = reconstruction_grid({"original": images, "no defense": recons["none"],
                                "PPF": recons["ppf"], "MID": recons["mid"],
                                "our defense": recons["ours"]}, n=10)
     fig.savefig(out / "reconstructions.png", dpi=120, bbox_inches="tight")
-    logger.info("wrote %s", out / "results.json")
     return results

@@ -111,8 +111,9 @@ def sweep_mid(setup: Setup, betas: Iterable[float] | None = None,
     betas = setup.profile.mid_beta_grid if betas is None else betas
     rows = []
     for beta in betas:
-        mid = MIDDefense(mid_model(setup, beta, progress))
-        attacker = mid_attacker(setup, beta, progress)
+        model = mid_model(setup, beta, progress)
+        mid = MIDDefense(model)
+        attacker = mid_attacker(setup, beta, progress, model=model)
         rows += sweep(setup, "mid", "beta", [beta], lambda _: mid, attacker)
         if label_modifier:
             rows += sweep(setup, "mid+lm", "beta", [beta],

@@ -71,7 +71,7 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
     model.to(dev).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     history = []
-    for _ in tqdm(range(epochs), desc="target", disable=not progress, leave=False):
+    for _ in tqdm(range(epochs), desc="classifier", disable=not progress, leave=False):
         total = 0.0
         for idx in _batches(len(labels), batch_size, generator):
             x, y = images[idx].to(dev), labels[idx].to(dev)
@@ -138,6 +138,27 @@ def cache_key(config: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def usable_folder(path: str | os.PathLike, what: str) -> Path:
+    """Create the folder ``path`` if needed and check that files can be written
+    there, so that a bad folder fails before any training, not after it.
+
+    Raises:
+        ValueError: naming ``what`` the folder is for, the path and the reason.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{what} {path} is a file, not a folder; give a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"{what} {path} cannot be created ({err.strerror}); "
+                         "give a folder that can be written") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ValueError(f"{what} {path} is not writable; give a folder that can be "
+                         "written")
+    return path
+
+
 def save_atomic(state: dict, path: Path) -> None:
     """Write ``state`` with ``torch.save`` to a temporary file, then rename it."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -176,6 +197,7 @@ def cached_model(name: str, config: dict, build: Callable[[], nn.Module],
         logger.info("loading %s from %s", name, path)
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     else:
+        usable_folder(path.parent, f"model cache folder (--cache, cache= or ${CACHE_ENV})")
         logger.info("training %s (cache miss: %s)", name, path)
         train(model)
         save_atomic({k: v.cpu() for k, v in model.state_dict().items()}, path)

@@ -52,7 +52,25 @@ def test_missing_full_data_is_a_clear_error(tmp_path, capsys, tiny_cli_profile):
                      "--data-root", str(tmp_path / "nothing"), "--out",
                      str(tmp_path / "o"), "--quiet", "--no-download"])
     assert code == 2
-    assert str(tmp_path / "nothing") in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert str(tmp_path / "nothing") in err and "--data-root" in err
+
+
+@pytest.mark.parametrize("option", ["--out", "--cache"])
+def test_unusable_folder_fails_before_any_training(tmp_path, capsys, tiny_cli_profile,
+                                                    option):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    folders = {"--out": str(tmp_path / "out"), "--cache": str(tmp_path / "cache")}
+    folders[option] = str(blocker / "sub")
+    code = cli.main(["reproduce", "--profile", "tiny", "--quiet",
+                     "--out", folders["--out"], "--cache", folders["--cache"]])
+
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and str(blocker / "sub") in err
+    assert "folder" in err and "Traceback" not in err
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
 
 
 ROW = re.compile(r"^(\S+)\s+([\d.]+)%\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+\|", re.M)

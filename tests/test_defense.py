@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -112,11 +113,25 @@ def test_project_rejects_invalid_parameters(kwargs):
         project(torch.ones(1, 2), **{"eps": 1.0, "p": 2, **kwargs})
 
 
-@pytest.mark.parametrize("kwargs", [{"eta": -0.1}, {"steps": 0}, {"steps": 2.5},
+@pytest.mark.parametrize("kwargs", [{"eta": -0.1}, {"eta": math.inf}, {"eta": math.nan},
+                                    {"steps": 0}, {"steps": 2.5}, {"steps": True},
                                     {"eps": 0}, {"p": 4}])
 def test_defense_rejects_invalid_parameters(kwargs):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
         AdversarialNoiseDefense(defender_inversion(), **kwargs)
+
+
+def test_defense_takes_numpy_numbers():
+    defense = AdversarialNoiseDefense(defender_inversion(), eta=np.float32(0.5),
+                                      steps=np.int64(3))
+    assert (defense.eta, defense.steps) == (0.5, 3)
+
+
+@pytest.mark.parametrize("eta", [-1.0, math.inf])
+def test_get_noise_rejects_an_invalid_step(eta):
+    c0 = torch.tensor([[1.0, 0.0]])
+    with pytest.raises(ValueError, match="eta must be"):
+        get_noise(c0, c0, torch.ones(1, 2), eta)
 
 
 def test_defense_needs_images():
