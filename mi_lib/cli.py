@@ -11,10 +11,12 @@ from .paper import paper_row
 from .profiles import PROFILES
 
 COLUMNS = ("accuracy", "logit_distortion", "prob_distortion", "mse")
+HEADERS = {"accuracy": "accuracy", "logit_distortion": "logit dist.",
+           "prob_distortion": "prob dist.", "mse": "MSE"}
 
 
 def _fmt(value, column):
-    if value is None:
+    if value is None or value != value:  # missing, or NaN in a data frame
         return "-"
     return f"{100 * value:.2f}%" if column == "accuracy" else f"{value:.4f}"
 
@@ -23,8 +25,8 @@ def format_table(results: dict) -> str:
     """Table I rows of ``results`` with the paper's MNIST values beside them
     (``-`` where the paper has no such row)."""
     name_width = max([14] + [len(row["defense"]) + 2 for row in results["rows"]])
-    head = (f"{'defense':<{name_width}}{'accuracy':>10}{'logit dist.':>13}"
-            f"{'prob dist.':>12}{'MSE':>9}   | paper: {'acc.':>7}{'dist.':>8}"
+    ours = "".join(f"{HEADERS[c]:>{w}}" for c, w in zip(COLUMNS, (10, 13, 12, 9)))
+    head = (f"{'defense':<{name_width}}{ours}   | paper: {'acc.':>7}{'dist.':>8}"
             f"{'MSE':>8}")
     lines = [f"Table I — {results['profile']} profile, data: {results['dataset']} "
              f"(seed {results['seed']})", head, "-" * len(head)]
@@ -55,13 +57,11 @@ def table_frame(results: dict):
 
     ours = f"{results['profile']} profile, {results['dataset']} (seed {results['seed']})"
     theirs = "paper, full MNIST"
-    names = {"accuracy": "accuracy", "logit_distortion": "logit dist.",
-             "prob_distortion": "prob dist.", "mse": "MSE"}
     records = {}
     for row in results["rows"]:
         published = paper_row("mnist", row["defense"]) or {}
-        record = {(ours, names[c]): row[c] for c in COLUMNS}
-        record.update({(theirs, names[c]): published.get(c, float("nan"))
+        record = {(ours, HEADERS[c]): row[c] for c in COLUMNS}
+        record.update({(theirs, HEADERS[c]): published.get(c, float("nan"))
                        for c in ("accuracy", "logit_distortion", "mse")})
         records[row["defense"]] = record
     frame = pd.DataFrame.from_dict(records, orient="index")
@@ -72,9 +72,9 @@ def table_frame(results: dict):
 
 def style_table(frame):
     """``frame`` from :func:`table_frame`, formatted as :func:`format_table` prints it."""
-    percent = [c for c in frame.columns if c[1] == "accuracy"]
-    return (frame.style.format("{:.4f}", na_rep="-")
-            .format("{:.2%}", subset=percent, na_rep="-")
+    column = {header: name for name, header in HEADERS.items()}
+    cells = {c: lambda v, name=column[c[1]]: _fmt(v, name) for c in frame.columns}
+    return (frame.style.format(cells)
             .set_table_styles([{"selector": "td, th.col_heading",
                                 "props": "padding: 0 0.7em; text-align: right"}]))
 

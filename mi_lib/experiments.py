@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +34,6 @@ from .models import DECODERS, DigitClassifier, attacker_inversion, defender_inve
 from .profiles import Profile, resolve_parameters
 from .training import (cached_model, resolve_device, train_classifier, train_inversion,
                        usable_folder)
-
-logger = logging.getLogger(__name__)
 
 CACHE_VERSION = 2  # bump when training code changes what a cached model holds
 BASELINE_VERSION = 1  # the same, for the PPF and MID models

@@ -1,6 +1,5 @@
 import matplotlib
 import pytest
-
 import torch
 
 from mi_lib.experiments import prepare, references, target_model
